@@ -1,0 +1,5 @@
+//! One file per subcommand; each returns the process exit code.
+
+pub mod daemon;
+pub mod model;
+pub mod transcribe;

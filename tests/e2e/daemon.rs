@@ -1,0 +1,300 @@
+//! Harness for the running daemon: temp folders, config, NOTIFY_SOCKET readiness, status polling.
+
+use crate::harness::*;
+use serde_json::Value;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a test daemon is configured.
+#[derive(Clone)]
+pub struct Setup {
+    pub concurrency: usize,
+    pub threads: usize,
+    pub settle: f64,
+    pub engine: &'static str,
+    pub originals: &'static str,
+    pub grace: f64,
+    pub extra: String,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup {
+            concurrency: 1,
+            threads: 2,
+            settle: 0.5,
+            engine: "whisper",
+            originals: "archive",
+            grace: 20.0,
+            extra: String::new(),
+        }
+    }
+}
+
+/// A daemon on its own temp folders; killed when dropped.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub setup: Setup,
+    child: Option<Child>,
+    notify: Option<UnixDatagram>,
+    starts: usize,
+}
+
+impl Daemon {
+    /// Folders and config; not started.
+    pub fn new(setup: Setup) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["inbox", "outbox", "archive", "state", "staging"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let d = Daemon {
+            dir,
+            setup,
+            child: None,
+            notify: None,
+            starts: 0,
+        };
+        d.write_config();
+        d
+    }
+
+    /// Starts it and waits for READY=1.
+    pub fn start(setup: Setup) -> Daemon {
+        let mut d = Daemon::new(setup);
+        d.launch();
+        d
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+    pub fn inbox(&self) -> PathBuf {
+        self.root().join("inbox")
+    }
+    pub fn outbox(&self) -> PathBuf {
+        self.root().join("outbox")
+    }
+    pub fn archive(&self) -> PathBuf {
+        self.root().join("archive")
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.root().join("config.toml")
+    }
+    fn log_path(&self) -> PathBuf {
+        self.root().join("daemon.log")
+    }
+
+    pub fn write_config(&self) {
+        let s = &self.setup;
+        let model = if s.engine == "whisper" {
+            model_q8()
+        } else {
+            PathBuf::from("/nonexistent")
+        };
+        let r = self.root().display();
+        let text = format!(
+            "state_dir = \"{r}/state\"\nmodel = {model:?}\nengine = {engine:?}\nconcurrency = {c}\nthreads_per_worker = {t}\n\
+             settle_seconds = {settle}\nrescan_seconds = 2.0\nshutdown_grace_seconds = {grace}\n{extra}\n\
+             [[inbox]]\nname = \"main\"\npath = \"{r}/inbox\"\noutbox = \"{r}/outbox\"\narchive = \"{r}/archive\"\noriginals = {orig:?}\n",
+            engine = s.engine, c = s.concurrency, t = s.threads, settle = s.settle, extra = s.extra, orig = s.originals, grace = s.grace,
+        );
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    /// Spawns the binary and waits for READY=1 on the notify socket.
+    pub fn launch(&mut self) {
+        let sock_path = self.root().join(format!("notify-{}.sock", self.starts));
+        self.starts += 1;
+        let sock = UnixDatagram::bind(&sock_path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
+        let child = Command::new(bin())
+            .args(["run", "--config"])
+            .arg(self.config_path())
+            .env("NOTIFY_SOCKET", &sock_path)
+            .env("RUST_LOG", "info,voiceflowd=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        self.notify = Some(sock);
+        self.wait_notify("READY=1", Duration::from_secs(60));
+    }
+
+    /// Waits for a notify message containing `what`.
+    pub fn wait_notify(&mut self, what: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let mut buf = vec![0u8; 4096];
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("daemon exited ({status}) before {what}\n{}", self.context());
+            }
+            if let Ok(n) = self.notify.as_ref().unwrap().recv(&mut buf) {
+                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if msg.contains(what) {
+                    return msg;
+                }
+            }
+        }
+        panic!(
+            "no {what} from the daemon within {timeout:?}\n{}",
+            self.context()
+        );
+    }
+
+    /// SIGTERM and wait for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("not running");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        wait_exit(&mut child, Duration::from_secs(60))
+    }
+
+    /// kill -9 and reap.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// Everything needed to debug a failure.
+    pub fn context(&self) -> String {
+        let log = self.log();
+        let tail: Vec<&str> = log
+            .lines()
+            .rev()
+            .take(60)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        format!(
+            "--- files\n{}\n--- daemon log (tail)\n{}",
+            listing(self.root()),
+            tail.join("\n")
+        )
+    }
+
+    pub fn status_path(&self, batch: &str) -> PathBuf {
+        self.outbox().join(batch).join("status.json")
+    }
+
+    pub fn status(&self, batch: &str) -> Option<Value> {
+        let text = std::fs::read_to_string(self.status_path(batch)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Polls `batch`'s status.json until `pred` holds.
+    pub fn wait_status(
+        &self,
+        batch: &str,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
+        wait_for(
+            &format!("batch {batch}: {what}"),
+            timeout,
+            || self.status(batch).filter(|s| pred(s)),
+            || {
+                format!(
+                    "--- status\n{}\n{}",
+                    self.status(batch)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    self.context()
+                )
+            },
+        )
+    }
+
+    /// Waits for the batch to reach a finished state and returns its status.
+    pub fn wait_finished(&self, batch: &str, timeout: Duration) -> Value {
+        self.wait_status(batch, "finished", timeout, |s| {
+            matches!(
+                s["state"].as_str(),
+                Some("completed" | "completed_with_errors" | "cancelled")
+            )
+        })
+    }
+
+    /// Drops a ready folder into the inbox at once (the way a finished copy appears).
+    pub fn drop_folder(&self, name: &str, files: &[(&str, &Path)]) {
+        let staged = self.root().join("staging").join(name);
+        std::fs::create_dir_all(&staged).unwrap();
+        for (target, source) in files {
+            let path = staged.join(target);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::copy(source, path).unwrap();
+        }
+        std::fs::rename(&staged, self.inbox().join(name)).unwrap();
+    }
+
+    pub fn events(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.outbox().join("events.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+fn wait_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("daemon did not exit within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The q8_0 test model (what the README recommends).
+pub fn model_q8() -> PathBuf {
+    let f16 = model();
+    let q8 = f16.with_file_name("ggml-tiny.en-q8_0.bin");
+    assert!(
+        q8.is_file(),
+        "{} missing: run scripts/fetch-test-model.sh",
+        q8.display()
+    );
+    q8
+}
+
+/// Reads a transcript text file of a batch.
+pub fn transcript(d: &Daemon, batch: &str, stem: &str) -> String {
+    let path = d.outbox().join(batch).join(format!("{stem}.txt"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), d.context()))
+}
+
+pub fn item<'a>(status: &'a Value, path: &str) -> &'a Value {
+    status["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["path"] == path)
+        .unwrap_or_else(|| panic!("no item {path} in {status}"))
+}

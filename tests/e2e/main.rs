@@ -1,0 +1,6 @@
+//! End-to-end tests: the real `voiceflowd` binary, the real tiny.en model, real speech.
+
+mod batches;
+mod daemon;
+mod harness;
+mod transcribe;
