@@ -14,6 +14,8 @@ pub struct Entry {
     pub size: u64,
     pub mtime_ns: i64,
     pub is_media: bool,
+    /// Content hash, taken once the file settled (0 before).
+    pub hash: u64,
 }
 
 /// The result of one walk. `complete` is false when the inbox root could not be read:
@@ -102,6 +104,7 @@ fn visit(
         size: meta.len(),
         mtime_ns,
         is_media,
+        hash: 0,
     });
 }
 

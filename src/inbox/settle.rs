@@ -122,6 +122,7 @@ mod tests {
             size,
             mtime_ns: mtime,
             is_media: true,
+            hash: 0,
         }
     }
 

@@ -1,7 +1,9 @@
 //! The per-inbox task: scan, settle, report; rescan on notify hints and on a timer.
 
+use super::fingerprint::content_hash;
 use super::netfs::network_fs;
 use super::scan::scan;
+use super::scan::Entry;
 use super::settle::{Changes, Settler};
 use crate::config::{Inbox, WatchMode};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -152,17 +154,34 @@ impl<M: From<InboxReport> + Send + 'static> Task<M> {
                 tracing::warn!(inbox = %self.inbox.name, path = %path.display(), reason = %why, "passed over");
             }
         }
-        let changes = self
+        let mut changes = self
             .settler
             .observe(result.entries, result.complete, Instant::now());
         if changes.is_empty() {
             return true;
         }
+        changes.settled = self.fingerprint(changes.settled).await;
         let report = InboxReport {
             inbox: self.inbox.name.clone(),
             changes,
         };
         self.tx.send(M::from(report)).await.is_ok()
+    }
+
+    /// Takes the content hash of settled files (off the async threads); a file that cannot
+    /// be read now is reported again at the next settle.
+    async fn fingerprint(&self, settled: Vec<Entry>) -> Vec<Entry> {
+        let root = self.inbox.path.clone();
+        let hashed = tokio::task::spawn_blocking(move || {
+            settled
+                .into_iter()
+                .map(|mut e| {
+                    e.hash = content_hash(&e.rel.under(&root)).unwrap_or(0);
+                    e
+                })
+                .collect::<Vec<_>>()
+        });
+        hashed.await.unwrap_or_default()
     }
 
     fn note_availability(&mut self, passed: &[(PathBuf, String)]) {
