@@ -5,6 +5,7 @@ pub mod audio;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod control;
 pub mod convert;
 pub mod engine;
 pub mod fsutil;

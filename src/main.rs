@@ -20,6 +20,12 @@ fn main() -> ExitCode {
             init_logging("info");
             commands::model::run(cmd)
         }
+        Command::List(args) => commands::view::list(&args),
+        Command::Status(args) => commands::view::status(&args),
+        other => match commands::ctl::command_json(&other) {
+            Some((json, client)) => commands::ctl::run(json, client),
+            None => Err(anyhow::anyhow!("unsupported command")),
+        },
     };
     match result {
         Ok(code) => code,

@@ -42,6 +42,6 @@ pub fn run(args: &ConfigArg, init_logging: impl FnOnce(&str)) -> anyhow::Result<
     };
     init_logging(&cfg.log_level);
     tracing::info!(config = %args.config.display(), version = env!("CARGO_PKG_VERSION"), "starting");
-    crate::app::run(cfg)?;
+    crate::app::run(args.config.clone(), cfg)?;
     Ok(ExitCode::SUCCESS)
 }

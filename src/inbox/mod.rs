@@ -11,6 +11,6 @@ mod watch;
 pub use fingerprint::content_hash;
 pub use ignore::{ignored_reason, PAUSE_MARKER};
 pub use netfs::network_fs;
-pub use scan::{scan, Entry, Scan};
+pub use scan::{scan, Entry, Markers, Scan};
 pub use settle::{Changes, Settler};
 pub use watch::{spawn, InboxReport, Timing};

@@ -1,6 +1,6 @@
 //! One walk of an inbox: every candidate file with size and mtime; never follows symlinks.
 
-use super::ignore::ignored_reason;
+use super::ignore::{ignored_reason, PAUSE_MARKER};
 use crate::audio::is_media_extension;
 use crate::model::RelPath;
 use std::fs::{self, FileType};
@@ -26,6 +26,15 @@ pub struct Scan {
     pub complete: bool,
     /// Paths passed over, with the reason (symlinks, FIFOs, too deep, unreadable folders).
     pub passed_over: Vec<(PathBuf, String)>,
+    /// `PAUSE` markers: at the top (the inbox) or in a batch folder (that batch).
+    pub markers: Markers,
+}
+
+/// Level-triggered pause markers found by a scan.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Markers {
+    pub top: bool,
+    pub folders: std::collections::BTreeSet<String>,
 }
 
 /// Walks `root` up to `max_depth` folders deep.
@@ -57,6 +66,16 @@ pub fn scan(root: &Path, max_depth: usize) -> Scan {
     out
 }
 
+fn note_marker(root: &Path, path: &Path, markers: &mut Markers) {
+    match path.parent().and_then(|p| p.strip_prefix(root).ok()) {
+        Some(p) if p.as_os_str().is_empty() => markers.top = true,
+        Some(p) => {
+            markers.folders.insert(p.to_string_lossy().into_owned());
+        }
+        None => {}
+    }
+}
+
 fn pass(mut out: Scan, path: &Path, why: &str) -> Scan {
     out.passed_over.push((path.to_path_buf(), why.to_string()));
     out
@@ -72,6 +91,10 @@ fn visit(
 ) {
     let path = entry.path();
     let name = entry.file_name();
+    if name == PAUSE_MARKER && depth <= 1 && entry.file_type().is_ok_and(|t| t.is_file()) {
+        note_marker(root, &path, &mut out.markers);
+        return;
+    }
     if name.to_str().and_then(ignored_reason).is_some() {
         return;
     }
@@ -142,8 +165,13 @@ mod tests {
         fs::write(root.join("meeting/x.mp3.part"), b"z").unwrap();
         symlink("/etc/passwd", root.join("meeting/passwd.wav")).unwrap();
         symlink(root, root.join("meeting/loop")).unwrap();
+        fs::write(root.join("PAUSE"), b"").unwrap();
+        fs::write(root.join("meeting/PAUSE"), b"").unwrap();
+        fs::write(root.join("meeting/day1/PAUSE"), b"").unwrap();
         let s = scan(root, 3);
         assert!(s.complete);
+        assert!(s.markers.top);
+        assert_eq!(s.markers.folders, ["meeting".to_string()].into());
         let rels: Vec<_> = s
             .entries
             .iter()

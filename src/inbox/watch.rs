@@ -3,7 +3,7 @@
 use super::fingerprint::content_hash;
 use super::netfs::network_fs;
 use super::scan::scan;
-use super::scan::Entry;
+use super::scan::{Entry, Markers};
 use super::settle::{Changes, Settler};
 use crate::config::{Inbox, WatchMode};
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -19,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub struct InboxReport {
     pub inbox: String,
     pub changes: Changes,
+    /// The inbox's pause markers, when they changed (or on the first scan).
+    pub markers: Option<Markers>,
 }
 
 /// Timing knobs from the config.
@@ -41,6 +43,7 @@ struct Task<M> {
     settler: Settler,
     logged: HashSet<PathBuf>,
     available: bool,
+    markers: Option<Markers>,
 }
 
 /// Starts watching `inbox`; reports go to `tx` until `shutdown`.
@@ -62,6 +65,7 @@ where
         watcher: None,
         logged: HashSet::new(),
         available: true,
+        markers: None,
     };
     tokio::spawn(task.run(shutdown))
 }
@@ -154,16 +158,22 @@ impl<M: From<InboxReport> + Send + 'static> Task<M> {
                 tracing::warn!(inbox = %self.inbox.name, path = %path.display(), reason = %why, "passed over");
             }
         }
+        let markers = (result.complete && self.markers.as_ref() != Some(&result.markers))
+            .then(|| result.markers.clone());
+        if let Some(m) = &markers {
+            self.markers = Some(m.clone());
+        }
         let mut changes = self
             .settler
             .observe(result.entries, result.complete, Instant::now());
-        if changes.is_empty() {
+        if changes.is_empty() && markers.is_none() {
             return true;
         }
         changes.settled = self.fingerprint(changes.settled).await;
         let report = InboxReport {
             inbox: self.inbox.name.clone(),
             changes,
+            markers,
         };
         self.tx.send(M::from(report)).await.is_ok()
     }

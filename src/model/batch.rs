@@ -17,6 +17,9 @@ pub struct Batch {
     pub finished_at: Option<Millis>,
     /// Set when a user cancelled the batch; cleared when it is retried or reopened.
     pub cancelled_at: Option<Millis>,
+    /// Who cancelled it (`command file x.cmd`, `signal SIGUSR1`).
+    #[serde(default)]
+    pub cancelled_by: Option<String>,
 }
 
 /// Derived from the items; never stored.

@@ -5,5 +5,8 @@ mod status;
 mod writer;
 
 pub use layout::{batch_dir, clean_temp_files};
-pub use status::{batch_status, batch_summary, rfc3339, BatchStatus, BatchSummary, ItemProgress};
+pub use status::{
+    batch_status, batch_summary, rfc3339, BatchStatus, BatchSummary, ControlNote, ItemProgress,
+    MAX_ITEMS_IN_STATUS,
+};
 pub use writer::{Marker, Write, Writer};

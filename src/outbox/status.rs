@@ -40,6 +40,13 @@ pub struct ItemView {
     pub finished_at: Option<String>,
 }
 
+/// Who paused or cancelled a batch, and when.
+#[derive(Debug, Serialize, PartialEq, Clone)]
+pub struct ControlNote {
+    pub by: String,
+    pub at: Option<String>,
+}
+
 #[derive(Debug, Serialize, PartialEq)]
 pub struct BatchStatus {
     pub schema: u32,
@@ -47,6 +54,9 @@ pub struct BatchStatus {
     pub batch: String,
     pub inbox: String,
     pub state: BatchState,
+    pub paused: Option<ControlNote>,
+    pub cancelled: Option<ControlNote>,
+    pub priority: i64,
     pub created_at: Option<String>,
     pub started_at: Option<String>,
     pub updated_at: Option<String>,
@@ -69,8 +79,11 @@ pub struct BatchSummary {
     pub name: String,
     pub inbox: String,
     pub state: BatchState,
+    pub paused: Option<ControlNote>,
     pub counts: BatchCounts,
     pub progress: f64,
+    /// Audio seconds transcribed per wall second.
+    pub speed: Option<f64>,
     pub eta_seconds: Option<f64>,
     pub created_at: Option<String>,
     pub finished_at: Option<String>,
@@ -153,16 +166,17 @@ fn measure(items: &[&Item], running: &ItemProgress) -> Work {
     }
 }
 
-/// The full status of a batch at `now`.
+/// The full status of a batch at `now`, listing at most `max_items` items (by path).
 pub fn batch_status(
     batch: &Batch,
     items: &[&Item],
     running: &ItemProgress,
-    paused: bool,
+    paused: Option<(&str, Millis)>,
+    max_items: usize,
     now: Millis,
 ) -> BatchStatus {
     let counts = BatchCounts::of(items.iter().copied());
-    let state = counts.state(batch.cancelled_at.is_some(), paused);
+    let state = counts.state(batch.cancelled_at.is_some(), paused.is_some());
     let w = measure(items, running);
     let end = batch.finished_at.unwrap_or(now);
     let elapsed = batch.started_at.map(|s| (end - s).max(1) as f64 / 1000.0);
@@ -178,18 +192,28 @@ pub fn batch_status(
             .audio_seconds_per_second
             .map(|r| round(w.remaining_audio / r, 1))
     };
-    let mut views: Vec<ItemView> = items
+    let mut sorted: Vec<&Item> = items.to_vec();
+    sorted.sort_by(|a, b| a.rel.cmp(&b.rel));
+    let views: Vec<ItemView> = sorted
         .iter()
-        .take(MAX_ITEMS_IN_STATUS)
+        .take(max_items)
         .map(|i| item_view(i, running))
         .collect();
-    views.sort_by(|a, b| a.path.cmp(&b.path));
     BatchStatus {
         schema: STATUS_SCHEMA,
         id: batch.id,
         batch: batch.name.clone(),
         inbox: batch.inbox.clone(),
         state,
+        paused: paused.map(|(by, at)| ControlNote {
+            by: by.to_string(),
+            at: rfc3339(at),
+        }),
+        cancelled: batch.cancelled_at.map(|at| ControlNote {
+            by: batch.cancelled_by.clone().unwrap_or_default(),
+            at: rfc3339(at),
+        }),
+        priority: batch.priority,
         created_at: rfc3339(batch.created_at),
         started_at: batch.started_at.and_then(rfc3339),
         updated_at: rfc3339(now),
@@ -204,7 +228,7 @@ pub fn batch_status(
         throughput,
         eta_seconds: eta,
         items_total: items.len(),
-        items_truncated: items.len() > MAX_ITEMS_IN_STATUS,
+        items_truncated: items.len() > max_items,
         items: views,
     }
 }
@@ -237,8 +261,10 @@ pub fn batch_summary(s: &BatchStatus) -> BatchSummary {
         name: s.batch.clone(),
         inbox: s.inbox.clone(),
         state: s.state,
+        paused: s.paused.clone(),
         counts: s.counts,
         progress: s.progress,
+        speed: s.throughput.audio_seconds_per_second,
         eta_seconds: s.eta_seconds,
         created_at: s.created_at.clone(),
         finished_at: s.finished_at.clone(),

@@ -15,6 +15,7 @@ fn batch() -> Batch {
         started_at: Some(0),
         finished_at: None,
         cancelled_at: None,
+        cancelled_by: None,
     }
 }
 
@@ -40,7 +41,14 @@ fn progress_is_weighted_by_audio_and_includes_running_items() {
     let items = [&done, &running, &queued];
     let progress: ItemProgress = [(2, 0.5)].into_iter().collect();
     // 10 s done of 40 s estimated (1000 bytes = 10 s), plus half of the running 10 s.
-    let s = batch_status(&batch(), &items, &progress, false, 10_000);
+    let s = batch_status(
+        &batch(),
+        &items,
+        &progress,
+        None,
+        MAX_ITEMS_IN_STATUS,
+        10_000,
+    );
     assert_eq!(s.progress, 0.375);
     assert_eq!(
         s.audio_seconds,
@@ -58,7 +66,14 @@ fn progress_is_weighted_by_audio_and_includes_running_items() {
 #[test]
 fn eta_is_unknown_until_something_finished() {
     let queued = item(3, ItemState::Queued, 2000, None);
-    let s = batch_status(&batch(), &[&queued], &ItemProgress::new(), false, 1000);
+    let s = batch_status(
+        &batch(),
+        &[&queued],
+        &ItemProgress::new(),
+        None,
+        MAX_ITEMS_IN_STATUS,
+        1000,
+    );
     assert_eq!(s.eta_seconds, None);
     assert_eq!(s.throughput.audio_seconds_per_second, None);
     assert_eq!(s.progress, 0.0);
@@ -70,7 +85,14 @@ fn finished_batch_has_zero_eta_and_full_progress() {
     let b = item(2, ItemState::Failed, 100, None);
     let mut finished = batch();
     finished.finished_at = Some(2000);
-    let s = batch_status(&finished, &[&a, &b], &ItemProgress::new(), false, 9000);
+    let s = batch_status(
+        &finished,
+        &[&a, &b],
+        &ItemProgress::new(),
+        None,
+        MAX_ITEMS_IN_STATUS,
+        9000,
+    );
     assert_eq!(s.state, BatchState::CompletedWithErrors);
     assert_eq!(s.progress, 1.0);
     assert_eq!(s.eta_seconds, Some(0.0));
@@ -84,7 +106,14 @@ fn item_detail_is_capped() {
         .map(|i| item(i, ItemState::Queued, 1, None))
         .collect();
     let refs: Vec<&Item> = items.iter().collect();
-    let s = batch_status(&batch(), &refs, &ItemProgress::new(), false, 0);
+    let s = batch_status(
+        &batch(),
+        &refs,
+        &ItemProgress::new(),
+        None,
+        MAX_ITEMS_IN_STATUS,
+        0,
+    );
     assert!(s.items_truncated);
     assert_eq!(s.items.len(), MAX_ITEMS_IN_STATUS);
     assert_eq!(s.items_total, MAX_ITEMS_IN_STATUS + 10);

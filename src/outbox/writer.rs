@@ -23,8 +23,8 @@ pub enum Write {
     Append { path: PathBuf, text: String },
     /// Set the DONE/FAILED marker of a batch folder.
     Marker { dir: PathBuf, marker: Marker },
-    /// Remove a batch's status files (its batch was dropped).
-    Forget { dir: PathBuf },
+    /// Remove a batch's status files (its batch was dropped); with `purge` its transcripts too.
+    Forget { dir: PathBuf, purge: bool },
     /// Reply once everything sent before is written.
     Flush(mpsc::Sender<()>),
 }
@@ -67,7 +67,7 @@ fn perform(w: Write) {
         ),
         Write::Append { path, text } => (path.clone(), append(&path, &text)),
         Write::Marker { dir, marker } => (dir.clone(), set_marker(&dir, marker)),
-        Write::Forget { dir } => (dir.clone(), forget(&dir)),
+        Write::Forget { dir, purge } => (dir.clone(), forget(&dir, purge)),
         Write::Flush(reply) => {
             let _ = reply.send(());
             return;
@@ -118,7 +118,13 @@ fn remove_if_present(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
-fn forget(dir: &std::path::Path) -> std::io::Result<()> {
+fn forget(dir: &std::path::Path, purge: bool) -> std::io::Result<()> {
+    if purge {
+        return match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        };
+    }
     for name in ["status.json", "DONE", "FAILED"] {
         remove_if_present(&dir.join(name))?;
     }

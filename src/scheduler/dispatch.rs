@@ -23,7 +23,7 @@ struct OwnedSpec {
 impl Scheduler {
     /// Fills free worker slots: commits the items as running first, then starts them.
     pub(super) fn dispatch(&mut self) -> Result<(), StoreError> {
-        let free = self.cfg.concurrency.saturating_sub(self.running.len());
+        let free = self.concurrency.saturating_sub(self.running.len());
         if free == 0 {
             return Ok(());
         }
@@ -54,6 +54,9 @@ impl Scheduler {
             .filter_map(|i| {
                 let b = self.state.batches.get(&i.batch)?;
                 let inbox = self.cfg.inbox(&b.inbox)?;
+                if self.pauses.of(b).is_some() {
+                    return None;
+                }
                 Some((
                     Reverse(inbox.priority),
                     Reverse(b.priority),

@@ -22,29 +22,51 @@ pub fn apply(
     let now = now_ms();
     let mut follow = Followups::default();
     for rel in report.changes.gone {
+        state.drop_tombstone(&inbox.name, &rel);
         gone(state, inbox, &rel, &mut follow);
     }
-    for entry in report.changes.seen {
-        seen(state, inbox, settle_ms, &entry, now);
+    for entry in &report.changes.seen {
+        if !removed(state, inbox, entry) {
+            seen(state, inbox, settle_ms, entry, now);
+        }
     }
-    for entry in report.changes.settled {
-        settled(state, inbox, settle_ms, &entry, now);
+    for entry in &report.changes.settled {
+        if !removed(state, inbox, entry) {
+            settled(state, inbox, settle_ms, entry, now);
+        }
     }
     follow
+}
+
+/// A file the user removed from its batch stays out while it is unchanged.
+fn removed(state: &mut State, inbox: &Inbox, e: &Entry) -> bool {
+    let Some(t) = state.tombstone(&inbox.name, &e.rel) else {
+        return false;
+    };
+    if (t.size, t.mtime_ns) == (e.size, e.mtime_ns) {
+        return true;
+    }
+    state.drop_tombstone(&inbox.name, &e.rel);
+    false
 }
 
 fn fingerprint(e: &Entry) -> Fingerprint {
     Fingerprint {
         size: e.size,
         mtime_ns: e.mtime_ns,
-        hash: 0,
+        hash: e.hash,
     }
 }
 
-/// Same file as recorded (size and mtime), unless its original was already moved away.
+/// Same file as recorded, unless its original was already moved away. With both content
+/// hashes known they decide (a `touch` changes nothing); otherwise size and mtime do.
 fn unchanged(item: &Item, inbox: &Inbox, e: &Entry) -> bool {
     let moved_away = item.original_handled && inbox.originals != Originals::Keep;
-    !moved_away && (item.seen.size, item.seen.mtime_ns) == (e.size, e.mtime_ns)
+    let same = match (item.seen.hash, e.hash) {
+        (0, _) | (_, 0) => (item.seen.size, item.seen.mtime_ns) == (e.size, e.mtime_ns),
+        (a, b) => a == b && item.seen.size == e.size,
+    };
+    !moved_away && same
 }
 
 fn seen(state: &mut State, inbox: &Inbox, settle_ms: Millis, e: &Entry, now: Millis) {
@@ -144,6 +166,7 @@ fn reopen_batch(state: &mut State, batch: BatchId) {
             let b = Batch {
                 finished_at: None,
                 cancelled_at: None,
+                cancelled_by: None,
                 ..b.clone()
             };
             state.put_batch(b);
@@ -197,6 +220,7 @@ fn new_batch(
         started_at: None,
         finished_at: None,
         cancelled_at: None,
+        cancelled_by: None,
     });
     id
 }

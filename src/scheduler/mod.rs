@@ -3,9 +3,11 @@
 //! Each step handles messages, commits every change in one redb transaction, and only then
 //! acts on it (starts jobs, moves originals, writes status files).
 
+mod control;
 mod dispatch;
 mod finish;
 mod ingest;
+mod pauses;
 mod publish;
 mod recover;
 mod state;
@@ -14,6 +16,7 @@ pub use ingest::loose_batch_name;
 pub use state::State;
 
 use crate::config::Config;
+use crate::control::{GlobalMarker, Outcome, Request};
 use crate::engine::{Engine, JobControl};
 use crate::inbox::InboxReport;
 use crate::job::{JobError, JobOutput};
@@ -38,11 +41,27 @@ pub enum Msg {
         id: ItemId,
         result: Result<(), String>,
     },
+    Control(Request),
+    GlobalMarker(GlobalMarker),
+    /// A reloaded configuration (restart-only keys already kept at their old values).
+    Reconfigure(Arc<Config>),
 }
 
 impl From<InboxReport> for Msg {
     fn from(r: InboxReport) -> Self {
         Msg::Inbox(r)
+    }
+}
+
+impl From<Request> for Msg {
+    fn from(r: Request) -> Self {
+        Msg::Control(r)
+    }
+}
+
+impl From<GlobalMarker> for Msg {
+    fn from(m: GlobalMarker) -> Self {
+        Msg::GlobalMarker(m)
     }
 }
 
@@ -52,6 +71,12 @@ enum Effect {
     Abort(ItemId),
     HandleOriginal(ItemId),
     RemoveEmptyFolder(BatchId),
+    Reply(tokio::sync::oneshot::Sender<Outcome>, Outcome),
+    DeleteFile(std::path::PathBuf),
+    ForgetOutbox {
+        dir: std::path::PathBuf,
+        purge: bool,
+    },
 }
 
 /// A job in flight.
@@ -74,6 +99,15 @@ pub struct Scheduler {
     published: HashMap<BatchId, Instant>,
     summaries: HashMap<BatchId, BatchSummary>,
     stop_deadline: Option<Instant>,
+    pauses: pauses::Pauses,
+    /// Command-file claims already applied (so a crash never applies one twice).
+    claims: HashSet<String>,
+    /// Workers allowed now (the config's value, or a `set concurrency` command's).
+    concurrency: usize,
+    /// Control lines for events.jsonl, not yet written.
+    control_events: Vec<serde_json::Value>,
+    /// Control answers waiting for the step's status files.
+    replies: Vec<(tokio::sync::oneshot::Sender<Outcome>, Outcome)>,
 }
 
 const TICK: Duration = Duration::from_millis(250);
@@ -85,15 +119,28 @@ const RUNNING_PUBLISH_GAP: Duration = Duration::from_secs(1);
 const MAX_BATCHED_MESSAGES: usize = 4096;
 
 impl Scheduler {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         cfg: Arc<Config>,
         store: Store,
         state: State,
+        control: &[(String, Vec<u8>)],
         engine: Arc<dyn Engine>,
         writer: Writer,
         tx: mpsc::Sender<Msg>,
     ) -> Self {
+        let records = control.iter().map(|(k, v)| (k.as_str(), v.as_slice()));
+        let claims = control
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix("claim:"))
+            .map(String::from)
+            .collect();
         Scheduler {
+            pauses: pauses::Pauses::load(records),
+            claims,
+            concurrency: cfg.concurrency,
+            control_events: Vec::new(),
+            replies: Vec::new(),
             cfg,
             store,
             state,
@@ -146,7 +193,35 @@ impl Scheduler {
             Msg::Inbox(report) => self.on_inbox(report),
             Msg::JobDone { id, result } => self.on_job_done(id, result),
             Msg::OriginalDone { id, result } => self.on_original_done(id, result),
+            Msg::Control(req) => self.on_control(req),
+            Msg::GlobalMarker(m) => self.on_global_marker(m),
+            Msg::Reconfigure(cfg) => self.on_reconfigure(cfg),
         }
+    }
+
+    fn on_global_marker(&mut self, m: GlobalMarker) {
+        let note = m.present.then(|| pauses::Note {
+            by: format!("marker {}", m.path.display()),
+            at: crate::model::now_ms(),
+        });
+        if note.is_some() != self.pauses.global_marker.is_some() {
+            tracing::info!(path = %m.path.display(), paused = m.present, "global pause marker");
+            let ids: Vec<BatchId> = self.state.batches.keys().copied().collect();
+            self.state.dirty.extend(ids);
+        }
+        self.pauses.global_marker = note;
+    }
+
+    fn on_reconfigure(&mut self, cfg: Arc<Config>) {
+        self.concurrency = cfg.concurrency;
+        self.cfg = cfg;
+        let ids: Vec<BatchId> = self.state.batches.keys().copied().collect();
+        self.state.dirty.extend(ids);
+    }
+
+    /// The pause holding `batch` back, as (who, when).
+    fn pause_note(&self, batch: &crate::model::Batch) -> Option<(&str, Millis)> {
+        self.pauses.of(batch).map(|n| (n.by.as_str(), n.at))
     }
 
     fn on_inbox(&mut self, report: InboxReport) {
@@ -154,6 +229,22 @@ impl Scheduler {
             return;
         };
         let settle_ms = (self.cfg.settle_seconds * 1000.0) as Millis;
+        if let Some(m) = &report.markers {
+            if self
+                .pauses
+                .set_inbox_markers(&inbox.name, m.top, &m.folders, crate::model::now_ms())
+            {
+                tracing::info!(inbox = %inbox.name, top = m.top, folders = ?m.folders, "pause markers changed");
+                let ids: Vec<BatchId> = self
+                    .state
+                    .batches
+                    .values()
+                    .filter(|b| b.inbox == inbox.name)
+                    .map(|b| b.id)
+                    .collect();
+                self.state.dirty.extend(ids);
+            }
+        }
         let follow = ingest::apply(&mut self.state, &inbox, settle_ms, report);
         for id in follow.abort {
             self.vanished.insert(id);
@@ -174,7 +265,21 @@ impl Scheduler {
             self.dispatch()?;
         }
         self.publish(false);
+        self.send_replies();
         Ok(())
+    }
+
+    /// Answers control requests once their effect is visible in the status files, so a
+    /// client that reads them right after the answer sees the change.
+    fn send_replies(&mut self) {
+        if self.replies.is_empty() {
+            return;
+        }
+        self.publish(true);
+        self.writer.flush();
+        for (tx, outcome) in self.replies.drain(..) {
+            let _ = tx.send(outcome);
+        }
     }
 
     fn commit(&mut self) -> Result<(), StoreError> {
@@ -192,6 +297,15 @@ impl Scheduler {
                 }
                 Effect::HandleOriginal(id) => self.handle_original(id),
                 Effect::RemoveEmptyFolder(batch) => self.remove_empty_folder(batch),
+                Effect::Reply(tx, outcome) => self.replies.push((tx, outcome)),
+                Effect::DeleteFile(path) => {
+                    if let Err(e) = std::fs::remove_file(&path) {
+                        tracing::warn!(path = %path.display(), cause = %e, "cannot delete removed file");
+                    }
+                }
+                Effect::ForgetOutbox { dir, purge } => self
+                    .writer
+                    .send(crate::outbox::Write::Forget { dir, purge }),
             }
         }
     }

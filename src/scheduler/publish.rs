@@ -2,7 +2,10 @@
 
 use super::{Scheduler, MIN_PUBLISH_GAP, RUNNING_PUBLISH_GAP};
 use crate::model::{now_ms, BatchId, Item, ItemState};
-use crate::outbox::{batch_dir, batch_status, batch_summary, rfc3339, ItemProgress, Marker, Write};
+use crate::outbox::{
+    batch_dir, batch_status, batch_summary, rfc3339, ItemProgress, Marker, Write,
+    MAX_ITEMS_IN_STATUS,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -32,35 +35,53 @@ impl Scheduler {
             return;
         }
         let mut inboxes = BTreeSet::new();
+        let mut markers = Vec::new();
         for id in ids {
             self.state.dirty.remove(&id);
             self.published.insert(id, now);
-            if let Some(inbox) = self.publish_batch(id) {
+            if let Some((inbox, marker)) = self.publish_batch(id) {
                 inboxes.insert(inbox);
+                markers.extend(marker);
             }
         }
         for inbox in inboxes {
             self.publish_list(&inbox);
         }
+        // Markers last: when DONE appears, every view already says so.
+        for m in markers {
+            self.writer.send(m);
+        }
     }
 
-    fn progress(&self) -> ItemProgress {
+    pub(super) fn progress(&self) -> ItemProgress {
         self.running
             .iter()
             .map(|(id, r)| (*id, r.control.progress()))
             .collect()
     }
 
-    /// Writes one batch's status.json and marker; returns its inbox name.
-    fn publish_batch(&mut self, id: BatchId) -> Option<String> {
+    /// Writes one batch's status.json; returns its inbox name and its marker write.
+    fn publish_batch(&mut self, id: BatchId) -> Option<(String, Option<Write>)> {
         let Some(batch) = self.state.batches.get(&id) else {
-            self.summaries.remove(&id);
-            return None;
+            // Dropped: its line leaves batches.json, its status files go.
+            let gone = self.summaries.remove(&id)?;
+            let inbox = self.cfg.inbox(&gone.inbox)?;
+            let dir = batch_dir(&inbox.outbox, &gone.name);
+            self.writer.send(Write::Forget { dir, purge: false });
+            return Some((gone.inbox, None));
         };
         let inbox = self.cfg.inbox(&batch.inbox)?;
         let dir = batch_dir(&inbox.outbox, &batch.name);
         let items: Vec<&Item> = self.state.batch_items(id).collect();
-        let status = batch_status(batch, &items, &self.progress(), false, now_ms());
+        let paused = self.pause_note(batch);
+        let status = batch_status(
+            batch,
+            &items,
+            &self.progress(),
+            paused,
+            MAX_ITEMS_IN_STATUS,
+            now_ms(),
+        );
         let marker = match (status.state.is_finished(), status.counts.failed > 0) {
             (false, _) => Marker::None,
             (true, false) => Marker::Done,
@@ -71,9 +92,8 @@ impl Scheduler {
             path: dir.join("status.json"),
             bytes,
         });
-        self.writer.send(Write::Marker { dir, marker });
         self.summaries.insert(id, batch_summary(&status));
-        Some(batch.inbox.clone())
+        Some((batch.inbox.clone(), Some(Write::Marker { dir, marker })))
     }
 
     /// Rewrites `batches.json` of one inbox: a JSON array, one batch per line, newest first.
@@ -129,6 +149,15 @@ impl Scheduler {
                 .or_default();
             text.push_str(&line.to_string());
             text.push('\n');
+        }
+        for line in std::mem::take(&mut self.control_events) {
+            for inbox in &self.cfg.inboxes {
+                let text = per_outbox
+                    .entry(inbox.outbox.join("events.jsonl"))
+                    .or_default();
+                text.push_str(&line.to_string());
+                text.push('\n');
+            }
         }
         for (path, text) in per_outbox {
             self.writer.send(Write::Append { path, text });

@@ -1,7 +1,8 @@
 //! The scheduler's in-memory copy of the store, with indexes and the pending transaction.
 
-use crate::model::{now_ms, Batch, BatchId, Item, ItemId, ItemState, Millis, RelPath};
+use crate::model::{now_ms, Batch, BatchId, Fingerprint, Item, ItemId, ItemState, Millis, RelPath};
 use crate::store::{Changes, Snapshot};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
@@ -30,6 +31,21 @@ pub struct State {
     pub dirty: BTreeSet<BatchId>,
     /// Item transitions not yet written to the events log.
     pub transitions: Vec<Transition>,
+    /// Files a user removed from their batch: ignored while their content is unchanged.
+    pub tombstones: HashMap<(String, RelPath), Fingerprint>,
+}
+
+/// A removed file's record in the control table.
+#[derive(Debug, Serialize, Deserialize)]
+struct Tombstone {
+    inbox: String,
+    rel: RelPath,
+    seen: Fingerprint,
+}
+
+fn tombstone_key(inbox: &str, rel: &RelPath) -> String {
+    let rel = serde_json::to_string(rel).unwrap_or_default();
+    format!("removed:{inbox}:{rel}")
 }
 
 impl State {
@@ -45,7 +61,54 @@ impl State {
             s.index(&i);
             s.items.insert(i.id, i);
         }
+        for (key, value) in &snap.control {
+            if key.starts_with("removed:") {
+                if let Ok(t) = serde_json::from_slice::<Tombstone>(value) {
+                    s.tombstones.insert((t.inbox, t.rel), t.seen);
+                }
+            }
+        }
         s
+    }
+
+    /// Records a control-table write for this step's commit.
+    pub fn put_control(&mut self, key: String, value: Vec<u8>) {
+        self.pending.removed_control.retain(|k| k != &key);
+        self.pending.control.push((key, value));
+    }
+
+    pub fn del_control(&mut self, key: String) {
+        self.pending.control.retain(|(k, _)| k != &key);
+        self.pending.removed_control.push(key);
+    }
+
+    /// Remembers a removed file so rescans do not bring it back.
+    pub fn add_tombstone(&mut self, inbox: &str, rel: &RelPath, seen: Fingerprint) {
+        let t = Tombstone {
+            inbox: inbox.into(),
+            rel: rel.clone(),
+            seen,
+        };
+        self.put_control(
+            tombstone_key(inbox, rel),
+            serde_json::to_vec(&t).unwrap_or_default(),
+        );
+        self.tombstones.insert((inbox.into(), rel.clone()), seen);
+    }
+
+    /// The tombstone of a file, if it was removed.
+    pub fn tombstone(&self, inbox: &str, rel: &RelPath) -> Option<&Fingerprint> {
+        self.tombstones.get(&(inbox.to_string(), rel.clone()))
+    }
+
+    pub fn drop_tombstone(&mut self, inbox: &str, rel: &RelPath) {
+        if self
+            .tombstones
+            .remove(&(inbox.to_string(), rel.clone()))
+            .is_some()
+        {
+            self.del_control(tombstone_key(inbox, rel));
+        }
     }
 
     fn inbox_of(&self, batch: BatchId) -> String {

@@ -8,7 +8,7 @@ pub use schema::SCHEMA_VERSION;
 
 use crate::model::{Batch, BatchId, Item, ItemId};
 use redb::{Database, DatabaseError, ReadableTable};
-use schema::{BATCHES, ITEMS, KEY_NEXT_ID, KEY_SCHEMA, META};
+use schema::{BATCHES, CONTROL, ITEMS, KEY_NEXT_ID, KEY_SCHEMA, META};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +39,8 @@ fn db_err(e: impl Into<redb::Error>) -> StoreError {
 pub struct Snapshot {
     pub batches: Vec<Batch>,
     pub items: Vec<Item>,
+    /// Control records by key (pauses, claims, tombstones).
+    pub control: Vec<(String, Vec<u8>)>,
     pub next_id: u64,
 }
 
@@ -49,6 +51,8 @@ pub struct Changes {
     pub items: Vec<Item>,
     pub removed_batches: Vec<BatchId>,
     pub removed_items: Vec<ItemId>,
+    pub control: Vec<(String, Vec<u8>)>,
+    pub removed_control: Vec<String>,
     pub next_id: Option<u64>,
 }
 
@@ -58,6 +62,8 @@ impl Changes {
             && self.items.is_empty()
             && self.removed_batches.is_empty()
             && self.removed_items.is_empty()
+            && self.control.is_empty()
+            && self.removed_control.is_empty()
             && self.next_id.is_none()
     }
 }
@@ -110,6 +116,7 @@ impl Store {
             }
             tx.open_table(BATCHES).map_err(db_err)?;
             tx.open_table(ITEMS).map_err(db_err)?;
+            tx.open_table(CONTROL).map_err(db_err)?;
         }
         tx.commit().map_err(db_err)
     }
@@ -148,6 +155,16 @@ impl Store {
                 decode_item(v.value()).map_err(|source| self.corrupt("item", k.value(), source))?;
             snap.items.push(item);
         }
+        for row in tx
+            .open_table(CONTROL)
+            .map_err(db_err)?
+            .iter()
+            .map_err(db_err)?
+        {
+            let (k, v) = row.map_err(db_err)?;
+            snap.control
+                .push((k.value().to_string(), v.value().to_vec()));
+        }
         Ok(snap)
     }
 
@@ -180,6 +197,13 @@ impl Store {
             }
             for id in &changes.removed_items {
                 items.remove(*id).map_err(db_err)?;
+            }
+            let mut control = tx.open_table(CONTROL).map_err(db_err)?;
+            for (k, v) in &changes.control {
+                control.insert(k.as_str(), v.as_slice()).map_err(db_err)?;
+            }
+            for k in &changes.removed_control {
+                control.remove(k.as_str()).map_err(db_err)?;
             }
             if let Some(next) = changes.next_id {
                 tx.open_table(META)

@@ -14,3 +14,6 @@ pub const ITEMS: TableDefinition<u64, &[u8]> = TableDefinition::new("items");
 
 pub const KEY_SCHEMA: &str = "schema_version";
 pub const KEY_NEXT_ID: &str = "next_id";
+/// Control records: command pauses (`pause:...`), applied command claims (`claim:...`),
+/// removed-file tombstones (`removed:...`). Values are versioned JSON like records.
+pub const CONTROL: TableDefinition<&str, &[u8]> = TableDefinition::new("control");

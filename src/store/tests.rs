@@ -14,6 +14,7 @@ fn batch(id: u64) -> Batch {
         started_at: None,
         finished_at: None,
         cancelled_at: None,
+        cancelled_by: None,
     }
 }
 

@@ -307,6 +307,7 @@ fn restart_mid_batch_finishes_every_item_exactly_once() {
     d.launch();
     let s = d.wait_finished("big", BATCH_TIMEOUT);
     assert_eq!(s["counts"]["done"], 5, "{s}");
+    assert!(d.stop().success());
     let events = d.events();
     for i in 0..5 {
         let path = format!("big/{i}.wav");

@@ -221,14 +221,33 @@ impl Daemon {
         )
     }
 
-    /// Waits for the batch to reach a finished state and returns its status.
+    /// Waits for the batch to finish (its DONE or FAILED marker, written after every other
+    /// view) and returns its status.
     pub fn wait_finished(&self, batch: &str, timeout: Duration) -> Value {
-        self.wait_status(batch, "finished", timeout, |s| {
-            matches!(
-                s["state"].as_str(),
-                Some("completed" | "completed_with_errors" | "cancelled")
-            )
-        })
+        let dir = self.outbox().join(batch);
+        wait_for(
+            &format!("batch {batch}: finished, with its DONE or FAILED marker"),
+            timeout,
+            || {
+                let marked = dir.join("DONE").exists() || dir.join("FAILED").exists();
+                let s = self.status(batch).filter(|s| {
+                    matches!(
+                        s["state"].as_str(),
+                        Some("completed" | "completed_with_errors" | "cancelled")
+                    )
+                })?;
+                marked.then_some(s)
+            },
+            || {
+                format!(
+                    "--- status\n{}\n{}",
+                    self.status(batch)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                    self.context()
+                )
+            },
+        )
     }
 
     /// Drops a ready folder into the inbox at once (the way a finished copy appears).
@@ -297,4 +316,62 @@ pub fn item<'a>(status: &'a Value, path: &str) -> &'a Value {
         .iter()
         .find(|i| i["path"] == path)
         .unwrap_or_else(|| panic!("no item {path} in {status}"))
+}
+
+impl Daemon {
+    pub fn control_dir(&self) -> PathBuf {
+        self.root().join("state/control")
+    }
+
+    /// Runs `voiceflowd ARGS --config <this daemon's config>`.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = voiceflowd();
+        cmd.args(args).arg("--config").arg(self.config_path());
+        run_with_timeout(cmd, Duration::from_secs(30))
+    }
+
+    /// Drops a command file and waits for its result.
+    pub fn command_file(&self, name: &str, text: &str) -> Value {
+        let tmp = self.control_dir().join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, self.control_dir().join(format!("{name}.cmd"))).unwrap();
+        let result = self
+            .control_dir()
+            .join("done")
+            .join(format!("{name}.result.json"));
+        wait_for(
+            &format!("result of {name}.cmd"),
+            Duration::from_secs(20),
+            || {
+                std::fs::read(&result)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+            },
+            || self.context(),
+        )
+    }
+
+    pub fn signal(&self, sig: i32) {
+        let pid = self.child.as_ref().expect("not running").id() as i32;
+        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
+    }
+}
+
+/// stdout of a successful CLI call; panics with everything otherwise.
+pub fn ok_stdout(d: &Daemon, out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {}\nstdout {}\nstderr {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        d.context()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
