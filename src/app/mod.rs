@@ -201,11 +201,14 @@ impl Supervisor {
                     concurrency = self.cfg.concurrency,
                     "config reloaded"
                 );
+                sd::ready("config reloaded");
             }
             Err(e) => {
-                tracing::error!(error = %e, "config reload failed; keeping the running configuration")
+                tracing::error!(error = %e, "config reload failed; keeping the running configuration");
+                sd::ready(&format!(
+                    "config reload failed, running configuration kept: {e}"
+                ));
             }
         }
-        sd::ready("config reloaded");
     }
 }

@@ -6,6 +6,7 @@
 mod control;
 mod dispatch;
 mod finish;
+mod health;
 mod ingest;
 mod pauses;
 mod publish;
@@ -108,6 +109,7 @@ pub struct Scheduler {
     control_events: Vec<serde_json::Value>,
     /// Control answers waiting for the step's status files.
     replies: Vec<(tokio::sync::oneshot::Sender<Outcome>, Outcome)>,
+    health: health::Health,
 }
 
 const TICK: Duration = Duration::from_millis(250);
@@ -141,6 +143,7 @@ impl Scheduler {
             concurrency: cfg.concurrency,
             control_events: Vec::new(),
             replies: Vec::new(),
+            health: health::Health::default(),
             cfg,
             store,
             state,
@@ -254,6 +257,7 @@ impl Scheduler {
 
     fn on_tick(&mut self) {
         self.check_stop_deadline();
+        self.heartbeat();
     }
 
     /// Commit, then act: effects, new jobs, status files.
@@ -344,3 +348,6 @@ impl Scheduler {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

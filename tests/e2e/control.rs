@@ -176,8 +176,10 @@ fn cancel_retry_by_command_file_and_cli() {
     let s = d.wait_status("c1", "cancelled", Duration::from_secs(5), |s| {
         s["state"] == "cancelled"
     });
+    // The real-engine test holds the 2 s bound; here the fake engine shares the CPU with
+    // other tests, so only a gross delay fails.
     assert!(
-        asked.elapsed() < Duration::from_secs(2),
+        asked.elapsed() < Duration::from_secs(5),
         "cancel took {:?}",
         asked.elapsed()
     );
@@ -225,21 +227,21 @@ fn cancel_stops_a_running_whisper_item_within_two_seconds() {
     d.wait_status("talk", "running", T, |s| {
         running(s) == 1 && s["items"][0]["progress"].as_f64() > Some(0.0)
     });
+    // Queued behind it (concurrency 1): it starts the moment the aborted job frees the worker.
+    drop_jfk(&d, "next", 1);
+    d.wait_status("next", "queued", T, |s| s["counts"]["queued"] == 1);
     let asked = Instant::now();
     ok_stdout(&d, &d.cli(&["cancel", "talk"]));
-    d.wait_status("talk", "cancelled", Duration::from_secs(5), |s| {
-        s["state"] == "cancelled"
-    });
-    // The worker is free again: a new batch starts at once.
-    drop_jfk(&d, "next", 1);
     d.wait_status("next", "running or done", T, |s| {
         running(s) == 1 || s["counts"]["done"] == 1
     });
     let took = asked.elapsed();
     assert!(
-        took < Duration::from_secs(2) + Duration::from_secs_f64(d.setup.settle * 3.0),
-        "cancel + next start took {took:?}"
+        took < Duration::from_secs(2),
+        "cancel until the worker was free took {took:?}"
     );
+    let s = d.wait_finished("talk", T);
+    assert_eq!(s["state"], "cancelled", "{s}");
     assert!(!d.outbox().join("talk/long.txt").exists());
 }
 
@@ -511,4 +513,48 @@ fn garbage_command_files_each_get_a_result_and_change_nothing() {
     assert!(d.is_running());
     drop_jfk(&d, "after", 1);
     d.wait_finished("after", T);
+}
+
+#[test]
+fn pause_now_on_a_long_whisper_item_requeues_and_completes_with_the_same_transcript() {
+    let _lock = whisper_lock();
+    let d = Daemon::start(Setup {
+        threads: 1,
+        ..Setup::default()
+    });
+    let long = d.root().join("long.wav");
+    let j = corpus("jfk.wav");
+    let j = j.to_str().unwrap();
+    tool("sox", &[j, j, j, j, j, j, long.to_str().unwrap()]);
+    // The reference: the same file, model and threads, transcribed once without interruption.
+    let reference_dir = d.root().join("reference");
+    let mut cmd = voiceflowd();
+    cmd.args([
+        "transcribe",
+        "--threads",
+        "1",
+        "--formats",
+        "txt",
+        "--model",
+    ])
+    .arg(model_q8())
+    .arg("--output-dir")
+    .arg(&reference_dir)
+    .arg(&long);
+    let out = run_with_timeout(cmd, T);
+    assert!(out.status.success(), "{}", dump(&out, &reference_dir));
+    let reference = std::fs::read_to_string(reference_dir.join("long.txt")).unwrap();
+    d.drop_folder("talk", &[("long.wav", &long)]);
+    d.wait_status("talk", "running with progress", T, |s| {
+        running(s) == 1 && s["items"][0]["progress"].as_f64() > Some(0.0)
+    });
+    ok_stdout(&d, &d.cli(&["pause", "talk", "--now"]));
+    let s = d.wait_status("talk", "requeued", T, |s| {
+        running(s) == 0 && s["state"] == "paused"
+    });
+    assert_eq!(s["items"][0]["attempts"], 0, "{s}");
+    ok_stdout(&d, &d.cli(&["resume", "talk"]));
+    let s = d.wait_finished("talk", T);
+    assert_eq!(s["items"][0]["attempts"], 1, "{s}");
+    assert_eq!(transcript(&d, "talk", "long"), reference);
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How a test daemon is configured.
@@ -38,8 +39,13 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub setup: Setup,
     child: Option<Child>,
-    notify: Option<UnixDatagram>,
     starts: usize,
+    /// Every sd_notify message received so far, in order.
+    pub notes: Arc<Mutex<Vec<String>>>,
+    /// Messages before this index were already waited past.
+    cursor: usize,
+    /// Extra environment for the daemon process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -53,8 +59,10 @@ impl Daemon {
             dir,
             setup,
             child: None,
-            notify: None,
             starts: 0,
+            notes: Arc::default(),
+            cursor: 0,
+            env: Vec::new(),
         };
         d.write_config();
         d
@@ -110,6 +118,26 @@ impl Daemon {
         let sock = UnixDatagram::bind(&sock_path).unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
+        // Drain the socket continuously, as systemd does, into `notes`.
+        let notes = self.notes.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 4096];
+            loop {
+                match sock.recv(&mut buf) {
+                    Ok(n) => notes
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buf[..n]).into_owned()),
+                    Err(e)
+                        if e.kind() == std::io::ErrorKind::WouldBlock
+                            || e.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(_) => return,
+                }
+                if Arc::strong_count(&notes) == 1 {
+                    return;
+                }
+            }
+        });
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -120,30 +148,43 @@ impl Daemon {
             .arg(self.config_path())
             .env("NOTIFY_SOCKET", &sock_path)
             .env("RUST_LOG", "info,voiceflowd=debug")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap();
         self.child = Some(child);
-        self.notify = Some(sock);
         self.wait_notify("READY=1", Duration::from_secs(60));
     }
 
-    /// Waits for a notify message containing `what`.
+    /// Later waits only look at messages from now on.
+    pub fn skip_notes(&mut self) {
+        self.cursor = self.notes.lock().unwrap().len();
+    }
+
+    /// Waits for a notify message containing `what`, after the last one waited for.
     pub fn wait_notify(&mut self, what: &str, timeout: Duration) -> String {
         let deadline = Instant::now() + timeout;
-        let mut buf = vec![0u8; 4096];
         while Instant::now() < deadline {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+            let found = {
+                let notes = self.notes.lock().unwrap();
+                let hit = notes
+                    .iter()
+                    .enumerate()
+                    .skip(self.cursor)
+                    .find(|(_, m)| m.contains(what));
+                hit.map(|(i, m)| (i, m.clone()))
+            };
+            if let Some((i, msg)) = found {
+                self.cursor = i + 1;
+                return msg;
+            }
+            let exited = self.child.as_mut().and_then(|c| c.try_wait().unwrap());
+            if let (Some(status), false) = (exited, what.contains("STOPPING")) {
                 panic!("daemon exited ({status}) before {what}\n{}", self.context());
             }
-            if let Ok(n) = self.notify.as_ref().unwrap().recv(&mut buf) {
-                let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
-                if msg.contains(what) {
-                    return msg;
-                }
-            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
             "no {what} from the daemon within {timeout:?}\n{}",

@@ -4,4 +4,5 @@ mod batches;
 mod control;
 mod daemon;
 mod harness;
+mod service;
 mod transcribe;
