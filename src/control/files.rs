@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 /// Where results go, inside the control folder.
 pub const DONE_DIR: &str = "done";
 /// Claimed commands wait here until answered (survives a crash).
-const CLAIMED_DIR: &str = ".claimed";
+pub const CLAIMED_DIR: &str = ".claimed";
 /// Larger command files are rejected unread.
 pub const MAX_COMMAND_BYTES: u64 = 64 * 1024;
 const POLL: Duration = Duration::from_millis(200);

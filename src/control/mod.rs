@@ -4,7 +4,7 @@
 mod files;
 mod parse;
 
-pub use files::{run_control_dir, GlobalMarker, DONE_DIR, MAX_COMMAND_BYTES};
+pub use files::{run_control_dir, GlobalMarker, CLAIMED_DIR, DONE_DIR, MAX_COMMAND_BYTES};
 pub use parse::{parse_command, ParseError};
 
 use serde::Serialize;

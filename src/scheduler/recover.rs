@@ -37,6 +37,7 @@ impl Scheduler {
                 .iter()
                 .map(|id| Effect::HandleOriginal(*id)),
         );
+        self.prune_claims();
         let mut cleaned = 0;
         for inbox in &self.cfg.inboxes {
             cleaned += clean_temp_files(&inbox.outbox, 32);
@@ -56,5 +57,21 @@ impl Scheduler {
             "state recovered"
         );
         Ok(())
+    }
+
+    /// Claim records only matter while their claimed command file still waits for an
+    /// answer; the others are dropped so they do not pile up.
+    fn prune_claims(&mut self) {
+        let claimed = self.cfg.control_dir.join(crate::control::CLAIMED_DIR);
+        let stale: Vec<String> = self
+            .claims
+            .iter()
+            .filter(|c| !claimed.join(c).exists())
+            .cloned()
+            .collect();
+        for claim in stale {
+            self.state.del_control(format!("claim:{claim}"));
+            self.claims.remove(&claim);
+        }
     }
 }

@@ -143,6 +143,22 @@ impl Rig {
         }
     }
 
+    /// One scheduler step, the invariants, and a count of items that reached `done`.
+    fn step_and_check(&mut self, limit: usize, done_at: &mut HashMap<crate::model::ItemId, usize>) {
+        self.sched.step().unwrap();
+        self.check(limit);
+        let done = self
+            .sched
+            .state
+            .transitions
+            .iter()
+            .filter(|t| t.to == Some(ItemState::Done));
+        for t in done {
+            *done_at.entry(t.item).or_insert(0) += 1;
+        }
+        self.sched.publish(true);
+    }
+
     fn check(&self, limit: usize) {
         assert!(
             self.sched.running.len() <= limit,
@@ -187,18 +203,7 @@ async fn scenario(concurrency: usize, ops: Vec<Op>) {
                 target: Target::All,
             }),
         }
-        r.sched.step().unwrap();
-        r.check(concurrency);
-        for t in r
-            .sched
-            .state
-            .transitions
-            .iter()
-            .filter(|t| t.to == Some(ItemState::Done))
-        {
-            *done_at.entry(t.item).or_insert(0) += 1;
-        }
-        r.sched.publish(true);
+        r.step_and_check(concurrency, &mut done_at);
     }
     r.command(Command::Resume {
         target: Target::All,
@@ -206,18 +211,7 @@ async fn scenario(concurrency: usize, ops: Vec<Op>) {
     r.sched.step().unwrap();
     while !r.sched.running.is_empty() {
         r.finish_one().await;
-        r.sched.step().unwrap();
-        r.check(concurrency);
-        for t in r
-            .sched
-            .state
-            .transitions
-            .iter()
-            .filter(|t| t.to == Some(ItemState::Done))
-        {
-            *done_at.entry(t.item).or_insert(0) += 1;
-        }
-        r.sched.publish(true);
+        r.step_and_check(concurrency, &mut done_at);
     }
     assert!(
         done_at.values().all(|n| *n == 1),

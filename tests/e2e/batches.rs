@@ -381,15 +381,6 @@ fn bad_config_exits_78_naming_key_and_line() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("[[inbox]]\nname = \"main\""));
 }
 
-/// A 66 s recording: jfk six times.
-fn long_file(d: &Daemon) -> std::path::PathBuf {
-    let out = d.root().join("long.wav");
-    let jfk = corpus("jfk.wav");
-    let j = jfk.to_str().unwrap();
-    tool("sox", &[j, j, j, j, j, j, out.to_str().unwrap()]);
-    out
-}
-
 #[test]
 fn sigterm_with_no_grace_requeues_the_running_item_without_losing_an_attempt() {
     let _lock = whisper_lock();

@@ -219,10 +219,7 @@ fn cancel_stops_a_running_whisper_item_within_two_seconds() {
         threads: 1,
         ..Setup::default()
     });
-    let long = d.root().join("long.wav");
-    let j = corpus("jfk.wav");
-    let j = j.to_str().unwrap();
-    tool("sox", &[j, j, j, j, j, j, long.to_str().unwrap()]);
+    let long = long_file(&d);
     d.drop_folder("talk", &[("long.wav", &long)]);
     d.wait_status("talk", "running", T, |s| {
         running(s) == 1 && s["items"][0]["progress"].as_f64() > Some(0.0)
@@ -522,10 +519,7 @@ fn pause_now_on_a_long_whisper_item_requeues_and_completes_with_the_same_transcr
         threads: 1,
         ..Setup::default()
     });
-    let long = d.root().join("long.wav");
-    let j = corpus("jfk.wav");
-    let j = j.to_str().unwrap();
-    tool("sox", &[j, j, j, j, j, j, long.to_str().unwrap()]);
+    let long = long_file(&d);
     // The reference: the same file, model and threads, transcribed once without interruption.
     let reference_dir = d.root().join("reference");
     let mut cmd = voiceflowd();

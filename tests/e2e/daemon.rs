@@ -416,3 +416,12 @@ pub fn ok_stdout(d: &Daemon, out: &std::process::Output) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A 66 s recording (jfk six times, joined by sox) in the daemon's temp folder.
+pub fn long_file(d: &Daemon) -> PathBuf {
+    let out = d.root().join("long.wav");
+    let jfk = corpus("jfk.wav");
+    let j = jfk.to_str().unwrap();
+    tool("sox", &[j, j, j, j, j, j, out.to_str().unwrap()]);
+    out
+}
