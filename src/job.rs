@@ -2,8 +2,11 @@
 
 use crate::audio::{self, AudioError, DecodeOptions, SAMPLE_RATE};
 use crate::engine::{DecodeParams, Engine, EngineError, JobControl};
+use crate::inbox::content_hash;
+use crate::model::Fingerprint;
 use crate::transcript::{clean_segments, write_outputs, Format, Transcript};
 use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,9 @@ pub struct JobSpec<'a> {
     pub formats: &'a [Format],
     pub params: DecodeParams,
     pub decode: DecodeOptions,
+    /// The input as it was when it settled: if it differs after recognition, the file was
+    /// replaced or truncated meanwhile and no outputs are written.
+    pub expected: Option<Fingerprint>,
 }
 
 /// A finished job.
@@ -41,6 +47,8 @@ pub enum JobError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the file changed while it was being transcribed; it will be transcribed again")]
+    SourceChanged { now: Fingerprint },
 }
 
 impl JobError {
@@ -49,12 +57,43 @@ impl JobError {
         match self {
             JobError::Audio(e) => e.is_transient(),
             JobError::Engine(e) => e.is_transient(),
-            JobError::Write { .. } => true,
+            JobError::Write { .. } | JobError::SourceChanged { .. } => true,
         }
     }
 
     pub fn is_cancelled(&self) -> bool {
         matches!(self, JobError::Engine(EngineError::Cancelled))
+    }
+}
+
+/// Fails with `SourceChanged` when the input no longer matches `spec.expected` (content hash
+/// and size when the hash is known, else size and mtime).
+fn check_source(spec: &JobSpec<'_>) -> Result<(), JobError> {
+    let Some(expected) = spec.expected else {
+        return Ok(());
+    };
+    let meta = std::fs::symlink_metadata(spec.input).map_err(|source| AudioError::Io {
+        path: spec.input.to_path_buf(),
+        source,
+    })?;
+    let hash = if expected.hash != 0 {
+        content_hash(spec.input).unwrap_or(0)
+    } else {
+        0
+    };
+    let now = Fingerprint {
+        size: meta.len(),
+        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        hash,
+    };
+    let same = match expected.hash {
+        0 => (now.size, now.mtime_ns) == (expected.size, expected.mtime_ns),
+        h => now.size == expected.size && now.hash == h,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(JobError::SourceChanged { now })
     }
 }
 
@@ -70,6 +109,7 @@ pub fn run(
     let audio_seconds = samples.len() as f64 / f64::from(SAMPLE_RATE);
     let raw = engine.transcribe(&samples, &spec.params, control)?;
     drop(samples);
+    check_source(spec)?;
     let recognise_time = started.elapsed() - decode_time;
     let transcript = Transcript {
         model: engine.model_name().to_string(),

@@ -141,6 +141,7 @@ fn run_one(
         formats: &args.formats.0,
         params: params.clone(),
         decode: DecodeOptions::default(),
+        expected: None,
     };
     let started = Instant::now();
     match job::run(engine, &spec, &JobControl::new()) {

@@ -18,6 +18,7 @@ struct OwnedSpec {
     formats: Vec<crate::transcript::Format>,
     params: DecodeParams,
     decode: DecodeOptions,
+    expected: crate::model::Fingerprint,
 }
 
 impl Scheduler {
@@ -103,6 +104,7 @@ impl Scheduler {
         let out_dir = batch_dir(&inbox.outbox, &batch.name)
             .join(stem_path.parent().unwrap_or(std::path::Path::new("")));
         Some(OwnedSpec {
+            expected: item.seen,
             input: item.rel.under(&inbox.path),
             out_dir,
             stem: stem_path.file_name()?.to_os_string(),
@@ -142,6 +144,7 @@ impl Scheduler {
                 formats: &spec.formats,
                 params: spec.params.clone(),
                 decode: spec.decode.clone(),
+                expected: Some(spec.expected),
             };
             let result = job::run(engine.as_ref(), &borrowed, &control);
             let _ = tx.blocking_send(Msg::JobDone { id, result });

@@ -4,7 +4,7 @@ use super::ingest::drop_empty_batch;
 use super::{Effect, Msg, Scheduler};
 use crate::config::Originals;
 use crate::job::{JobError, JobOutput};
-use crate::model::{now_ms, Batch, BatchCounts, BatchId, ItemId, ItemState};
+use crate::model::{now_ms, Batch, BatchCounts, BatchId, Item, ItemId, ItemState};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +39,16 @@ impl Scheduler {
                 item.succeed(out.audio_seconds, outputs, now)
             }
             Err(e) if e.is_cancelled() => item.requeue(),
+            Err(JobError::SourceChanged { now: seen }) => {
+                tracing::info!(item = id, path = %item.rel.display(), "file changed while transcribing; doing it again");
+                let changed = Item { seen, ..item };
+                changed.fail(
+                    "the file changed while it was being transcribed",
+                    true,
+                    self.cfg.max_attempts,
+                    now,
+                )
+            }
             Err(e) => {
                 tracing::warn!(item = id, path = %item.rel.display(), cause = %e, transient = e.is_transient(), "item failed");
                 item.fail(&e.to_string(), e.is_transient(), self.cfg.max_attempts, now)

@@ -8,6 +8,7 @@ use crate::engine::FakeEngine;
 use crate::inbox::{Changes, Entry, InboxReport};
 use crate::model::{ItemState, RelPath};
 use proptest::prelude::*;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// 0.2 s of a 440 Hz tone as 16 kHz mono PCM WAV.
@@ -102,12 +103,15 @@ impl Rig {
             let name = format!("b{batch}/f{}.wav", self.dropped);
             std::fs::write(self.inbox.join(&name), wav()).unwrap();
             let rel = RelPath::new(Path::new(&name)).unwrap();
+            // The fingerprint a scan would report, as jobs check it before writing outputs.
+            let path = self.inbox.join(&name);
+            let meta = std::fs::metadata(&path).unwrap();
             entries.push(Entry {
                 rel,
-                size: 6444,
-                mtime_ns: self.dropped as i64,
+                size: meta.len(),
+                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
                 is_media: true,
-                hash: self.dropped as u64,
+                hash: crate::inbox::content_hash(&path).unwrap(),
             });
         }
         let changes = Changes {

@@ -436,3 +436,38 @@ fn sigterm_lets_the_running_item_finish_within_the_grace_period() {
     );
     assert_eq!(s["counts"]["queued"], 1, "{s}");
 }
+
+#[test]
+fn file_replaced_while_transcribing_is_redone_from_the_new_content() {
+    let d = Daemon::start(Setup {
+        engine: "fake:2",
+        threads: 1,
+        ..Setup::default()
+    });
+    d.drop_folder("swap", &[("talk.wav", &corpus("jfk.wav"))]);
+    d.wait_status("swap", "running", BATCH_TIMEOUT, |s| {
+        s["counts"]["running"] == 1
+    });
+    // Replaced in place while the (5.5 s) job runs.
+    std::fs::copy(
+        corpus("ldc93s1-16k-mono.wav"),
+        d.inbox().join("swap/talk.wav"),
+    )
+    .unwrap();
+    let s = d.wait_finished("swap", BATCH_TIMEOUT);
+    let item = item(&s, "swap/talk.wav");
+    assert_eq!(item["state"], "done", "{s}");
+    assert_eq!(item["attempts"], 2, "{s}");
+    let text = transcript(&d, "swap", "talk");
+    assert_eq!(
+        text.trim(),
+        "fake transcript of 2.92 seconds",
+        "outputs must come from the new content"
+    );
+    let changed = d.events().iter().any(|e| {
+        e["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("changed while"))
+    });
+    assert!(changed, "{}", d.context());
+}
