@@ -3,10 +3,9 @@
 use crate::audio::{self, AudioError, DecodeOptions, SAMPLE_RATE};
 use crate::engine::{DecodeParams, Engine, EngineError, JobControl};
 use crate::inbox::content_hash;
-use crate::model::Fingerprint;
+use crate::model::{mtime_ns, Fingerprint};
 use crate::transcript::{clean_segments, write_outputs, Format, Transcript};
 use std::ffi::OsStr;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -83,14 +82,10 @@ fn check_source(spec: &JobSpec<'_>) -> Result<(), JobError> {
     };
     let now = Fingerprint {
         size: meta.len(),
-        mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+        mtime_ns: mtime_ns(&meta),
         hash,
     };
-    let same = match expected.hash {
-        0 => (now.size, now.mtime_ns) == (expected.size, expected.mtime_ns),
-        h => now.size == expected.size && now.hash == h,
-    };
-    if same {
+    if expected.same_content(&now) {
         Ok(())
     } else {
         Err(JobError::SourceChanged { now })

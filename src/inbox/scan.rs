@@ -4,7 +4,7 @@ use super::ignore::{ignored_reason, PAUSE_MARKER};
 use crate::audio::is_media_extension;
 use crate::model::RelPath;
 use std::fs::{self, FileType};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// A regular file found in an inbox.
@@ -121,7 +121,7 @@ fn visit(
         return;
     };
     let is_media = path.extension().is_some_and(is_media_extension);
-    let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+    let mtime_ns = crate::model::mtime_ns(&meta);
     out.entries.push(Entry {
         rel,
         size: meta.len(),

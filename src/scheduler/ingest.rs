@@ -58,15 +58,10 @@ fn fingerprint(e: &Entry) -> Fingerprint {
     }
 }
 
-/// Same file as recorded, unless its original was already moved away. With both content
-/// hashes known they decide (a `touch` changes nothing); otherwise size and mtime do.
+/// Same file as recorded, unless its original was already moved away.
 fn unchanged(item: &Item, inbox: &Inbox, e: &Entry) -> bool {
     let moved_away = item.original_handled && inbox.originals != Originals::Keep;
-    let same = match (item.seen.hash, e.hash) {
-        (0, _) | (_, 0) => (item.seen.size, item.seen.mtime_ns) == (e.size, e.mtime_ns),
-        (a, b) => a == b && item.seen.size == e.size,
-    };
-    !moved_away && same
+    !moved_away && item.seen.same_content(&fingerprint(e))
 }
 
 fn seen(state: &mut State, inbox: &Inbox, settle_ms: Millis, e: &Entry, now: Millis) {

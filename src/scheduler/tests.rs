@@ -8,7 +8,6 @@ use crate::engine::FakeEngine;
 use crate::inbox::{Changes, Entry, InboxReport};
 use crate::model::{ItemState, RelPath};
 use proptest::prelude::*;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// 0.2 s of a 440 Hz tone as 16 kHz mono PCM WAV.
@@ -109,7 +108,7 @@ impl Rig {
             entries.push(Entry {
                 rel,
                 size: meta.len(),
-                mtime_ns: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
+                mtime_ns: crate::model::mtime_ns(&meta),
                 is_media: true,
                 hash: crate::inbox::content_hash(&path).unwrap(),
             });

@@ -250,16 +250,17 @@ impl Daemon {
             &format!("batch {batch}: {what}"),
             timeout,
             || self.status(batch).filter(|s| pred(s)),
-            || {
-                format!(
-                    "--- status\n{}\n{}",
-                    self.status(batch)
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    self.context()
-                )
-            },
+            || self.status_context(batch),
         )
+    }
+
+    /// The batch's status.json and everything else needed to debug a failed wait.
+    fn status_context(&self, batch: &str) -> String {
+        let status = self
+            .status(batch)
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        format!("--- status\n{status}\n{}", self.context())
     }
 
     /// Waits for the batch to finish (its DONE or FAILED marker, written after every other
@@ -279,15 +280,7 @@ impl Daemon {
                 })?;
                 marked.then_some(s)
             },
-            || {
-                format!(
-                    "--- status\n{}\n{}",
-                    self.status(batch)
-                        .map(|s| s.to_string())
-                        .unwrap_or_default(),
-                    self.context()
-                )
-            },
+            || self.status_context(batch),
         )
     }
 
